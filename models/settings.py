@@ -1,0 +1,77 @@
+"""One typed settings object, read from `CATALOG_*` environment variables.
+
+Every default works on a fresh machine with nothing configured.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_store() -> Path:
+    return Path(user_data_dir("catalog-labeler")) / "model-store"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
+
+    # Where model versions live (DESIGN §3). Shared by trainer, exporter, worker.
+    model_store: Path = Field(default_factory=_default_store)
+    # Redis URL (redis://, rediss:// with TLS, passwords in the URL). Empty means
+    # "no broker": `catalog label` then starts an embedded Redis and workers.
+    broker_url: str = ""
+    # Result backend; defaults to the broker.
+    result_backend: str = ""
+    # Input edge in pixels when training; stored in the model card afterwards.
+    image_size: int = 128
+    # Largest image accepted, in pixels (decompression-bomb guard).
+    max_pixels: int = 40_000_000
+    # ':'-separated roots that local catalog paths must lie under. Empty means
+    # the current directory plus the catalog's own folder.
+    allowed_roots: str = ""
+    # Allow URLs that resolve to private/loopback addresses (tests, intranets).
+    allow_private_urls: bool = False
+    url_timeout_s: float = 10.0
+    url_max_bytes: int = 50_000_000
+    # Items per Celery task. Large enough to amortise task overhead and fill
+    # inference batches; small enough that a lost worker costs little.
+    chunk_size: int = 256
+    # Inference batch size inside a chunk.
+    batch_size: int = 64
+    # Decode threads per worker process (Pillow releases the GIL).
+    decode_threads: int = 2
+    # ORT intra-op threads per process; 0 = cores // concurrency.
+    intra_op_threads: int = 0
+    # Worker processes for `catalog worker` / embedded label; 0 = cores.
+    concurrency: int = 0
+    # Seconds; must stay below the Redis visibility timeout (checked at start).
+    task_time_limit_s: int = 1800
+    visibility_timeout_s: int = 3600
+    worker_max_memory_per_child_kb: int = 1_500_000
+    # Where chunk results live: "redis" (default; readable from any machine
+    # that reaches the broker) or a shared directory path.
+    results_dir: str = ""
+    results_ttl_s: int = 7 * 24 * 3600
+    # Retraining (issue 5): data folder and crontab per model, "name=cron;...".
+    retrain_data: str = ""
+    retrain_schedule: str = ""
+    log_level: str = "INFO"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def cpu_count() -> int:
+    """Cores this process may use (respects affinity/cgroup pinning)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)

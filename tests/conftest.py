@@ -1,0 +1,31 @@
+"""Shared fixtures. Nothing here downloads anything."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parent.parent
+DATASETS = REPO.parent / "shared" / "datasets"
+
+
+def dataset(name: str) -> Path:
+    """Path to a shared dataset, or skip the test saying why."""
+    p = DATASETS / name
+    if not p.is_dir():
+        pytest.skip(f"shared dataset {p} is absent (a fresh clone has no ../shared)")
+    return p
+
+
+@pytest.fixture(scope="session")
+def sample_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small class-folder catalog with broken files mixed in."""
+    from catalog.samples import generate
+
+    out = tmp_path_factory.mktemp("sample") / "catalog"
+    generate(out, per_class=30, broken=5, seed=3)
+    return out
