@@ -127,6 +127,178 @@ def train(data_dir: Path, out: Path, image_size: int | None, **kw: Any) -> None:
     click.echo(f"  catalog export {result.run_dir}")
 
 
+def _store() -> Any:
+    from models.settings import get_settings
+    from models.store import ModelStore
+
+    return ModelStore(get_settings().model_store)
+
+
+@cli.command(
+    epilog="""\b
+Example:
+  catalog export runs/slash --name slash --int8
+"""
+)
+@click.argument("run_dir", type=EXISTING_DIR)
+@click.option("--name", default=None, help="Model name in the store [default: run folder name].")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Edge bundle folder [default: RUN_DIR/export].",
+)
+@click.option("--opset", type=click.IntRange(13, 21), default=17, show_default=True)
+@click.option("--int8", is_flag=True, help="Also write a static int8 (QDQ) model.")
+def export(run_dir: Path, name: str | None, out: Path | None, opset: int, int8: bool) -> None:
+    """Convert a training run to ONNX, prove parity, bundle it and store a new version."""
+    from exporter.export import export as run_export
+
+    r = run_export(run_dir, _store(), name=name, out=out, opset=opset, int8=int8)
+    p = r.parity
+    click.echo(
+        f"Parity:  max |diff| {p['max_abs_diff']:.2e} (limit {p['threshold']:.0e}), "
+        f"top-1 agreement {p['top1_agreement']:.2%} on {p['images']} test images"
+    )
+    if r.int8:
+        q = r.int8
+        click.echo(
+            f"int8:    {q['size_ratio']:.2f}x size, {q['speed_ratio']:.2f}x speed "
+            f"(>1 faster), {q['reason']}"
+        )
+    for note in r.notes:
+        click.echo(f"Note:    {note}")
+    click.echo(f"Stored:  {r.ref.label} in {r.ref.path}")
+    click.echo(f"Bundle:  {r.bundle_dir}")
+    click.echo("")
+    click.echo("Next:")
+    click.echo(f"  catalog models promote {r.ref.label}")
+    click.echo(f"  catalog predict some/photo.jpg --model {r.ref.label}")
+
+
+@cli.command(
+    epilog="""\b
+Example:
+  catalog inspect runs/slash/export/model.onnx
+"""
+)
+@click.argument("model", type=EXISTING_FILE)
+def inspect(model: Path) -> None:
+    """Print the card embedded in an ONNX model."""
+    from models.onnx_model import read_card
+
+    click.echo(read_card(model).to_json())
+
+
+@cli.command(
+    epilog="""\b
+Example:
+  catalog predict photo1.jpg photo2.png --model slash
+"""
+)
+@click.argument("images", nargs=-1, required=True, type=EXISTING_FILE)
+@click.option(
+    "--model",
+    "model_spec",
+    required=True,
+    help="Store name (its champion), NAME:VERSION, or a path to an .onnx file.",
+)
+@click.option("--top-k", type=click.IntRange(1, 100), default=3, show_default=True)
+def predict(images: tuple[Path, ...], model_spec: str, top_k: int) -> None:
+    """Label a few images right here, without Redis or workers."""
+    import numpy as np
+
+    from models.onnx_model import OnnxClassifier
+    from models.onnx_model import top_k as topk
+    from models.preprocessing import ImageError, preprocess_file
+
+    clf = OnnxClassifier.load(_store().resolve(model_spec).onnx)
+    for path in images:
+        try:
+            x = preprocess_file(path, clf.input_size)
+        except ImageError as e:
+            click.echo(f"{path}\terror\t{e.kind}: {e.reason}")
+            continue
+        probs = clf.predict(np.expand_dims(x, 0))
+        best = topk(probs, clf.card.class_names, top_k)[0]
+        others = ", ".join(f"{lbl} {p:.3f}" for lbl, p in best)
+        click.echo(f"{path}\t{best[0][0]}\t{best[0][1]:.4f}\t[{others}]")
+
+
+@cli.group(
+    epilog="""\b
+Examples:
+  catalog models list
+  catalog models show slash
+  catalog models promote slash:2
+  catalog models rollback slash
+"""
+)
+def models() -> None:
+    """The model store: versions, champions, decisions."""
+
+
+@models.command(
+    "list",
+    epilog="""\b
+Example:
+  catalog models list
+""",
+)
+def models_list() -> None:
+    """Every model version with its held-out metrics; * marks the champion."""
+    from catalog.store_view import list_lines
+
+    for line in list_lines(_store()):
+        click.echo(line)
+
+
+@models.command(
+    "show",
+    epilog="""\b
+Example:
+  catalog models show slash:1
+""",
+)
+@click.argument("spec")
+def models_show(spec: str) -> None:
+    """A version's card and checksums, and the name's promotion decisions."""
+    from catalog.store_view import show_lines
+
+    for line in show_lines(_store(), spec):
+        click.echo(line)
+
+
+@models.command(
+    "promote",
+    epilog="""\b
+Example:
+  catalog models promote slash:2
+""",
+)
+@click.argument("spec")
+def models_promote(spec: str) -> None:
+    """Make NAME:VERSION the champion (no gate: an operator's decision)."""
+    from catalog.store_view import promote
+
+    click.echo(promote(_store(), spec))
+
+
+@models.command(
+    "rollback",
+    epilog="""\b
+Example:
+  catalog models rollback slash
+""",
+)
+@click.argument("name")
+def models_rollback(name: str) -> None:
+    """Make the previous champion of NAME the champion again."""
+    from catalog.store_view import rollback
+
+    click.echo(rollback(_store(), name))
+
+
 @cli.command(
     epilog="""\b
 Example:

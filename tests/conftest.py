@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,3 +30,23 @@ def sample_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sample") / "catalog"
     generate(out, per_class=30, broken=5, seed=3)
     return out
+
+
+@pytest.fixture(scope="session")
+def small_run(sample_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained on the sample catalog at 48 px: seconds, not minutes."""
+    from trainer.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("run")
+    train(TrainConfig(data_dir=sample_catalog, out=out, image_size=48, epochs=12, patience=4))
+    return out
+
+
+@pytest.fixture(scope="session")
+def exported(small_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The small run exported (with int8) into a fresh store."""
+    from exporter.export import export
+    from models.store import ModelStore
+
+    store = ModelStore(tmp_path_factory.mktemp("store"))
+    return export(small_run, store, name="sample", int8=True)

@@ -26,15 +26,6 @@ ARTIFACTS = (
 )
 
 
-@pytest.fixture(scope="module")
-def small_run(sample_catalog: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from trainer.train import TrainConfig, train
-
-    out = tmp_path_factory.mktemp("run")
-    train(TrainConfig(data_dir=sample_catalog, out=out, image_size=48, epochs=12, patience=4))
-    return out
-
-
 def test_run_folder_has_every_artifact(small_run: Path) -> None:
     for name in ARTIFACTS:
         assert (small_run / name).is_file() and (small_run / name).stat().st_size > 0, name

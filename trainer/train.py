@@ -11,7 +11,6 @@ import os
 import platform
 import time
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from models.architectures import DEFAULT_ARCHITECTURE
 from models.preprocessing import DEFAULT_MAX_PIXELS, RESIZE_METHOD
+from models.versions import package_versions
 from trainer import data, report
 
 log = logging.getLogger(__name__)
@@ -57,19 +57,6 @@ class TrainResult:
     seconds: float
     epochs_run: int
     report: dict[str, Any]
-
-
-PACKAGES = ("tensorflow-cpu", "keras", "numpy", "pillow", "onnx", "onnxruntime", "tf2onnx")
-
-
-def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for n in names:
-        try:
-            out[n] = metadata.version(n)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
 
 
 def _augmenter(seed: int) -> Any:
