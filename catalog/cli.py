@@ -299,6 +299,223 @@ def models_rollback(name: str) -> None:
     click.echo(rollback(_store(), name))
 
 
+MODEL_HELP = "Store name (its champion), NAME:VERSION, or a path to an .onnx file."
+
+
+def _client() -> Any:
+    from models.settings import get_settings
+    from worker.jobs import Client, JobError
+
+    url = get_settings().broker_url
+    if not url:
+        raise JobError(
+            "no broker configured: set CATALOG_BROKER_URL=redis://host:6379/0 "
+            "(or use `catalog label`, which embeds one)"
+        )
+    return Client.connect(url)
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  catalog label ../shared/datasets/clothing-small --model clothing --out out.parquet
+  catalog label manifest.csv --model clothing:3 --out labels.csv
+"""
+)
+@click.argument("catalog", type=click.Path(exists=True, path_type=Path))
+@click.option("--model", "model_spec", required=True, help=MODEL_HELP)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Result file: .csv, .jsonl or .parquet.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Embedded worker processes [default: cores].",
+)
+@click.option("--chunk-size", type=click.IntRange(1, 100_000), default=None)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def label(
+    catalog: Path,
+    model_spec: str,
+    out: Path,
+    concurrency: int | None,
+    chunk_size: int | None,
+    quiet: bool,
+) -> None:
+    """Label a whole catalog (folder tree or CSV/JSONL/Parquet manifest) into one file.
+
+    With CATALOG_BROKER_URL set it submits to the running workers; otherwise it
+    starts a private Redis and worker processes and stops them afterwards.
+    """
+    from catalog.progress import ProgressBar
+    from models.settings import get_settings
+    from worker.results_io import FORMATS
+    from worker.run import label_catalog
+
+    if out.suffix.lower() not in FORMATS:
+        raise click.BadParameter(
+            f"use .csv, .jsonl or .parquet, not {out.suffix!r}", param_hint="--out"
+        )
+    with ProgressBar(enabled=not quiet) as progress:
+        r = label_catalog(
+            catalog, model_spec, out, get_settings(), progress, concurrency, chunk_size
+        )
+    where = "embedded Redis + workers" if r.embedded else "configured workers"
+    click.echo(
+        f"Labeled {r.labeled} of {r.total} items ({r.failed} error rows) with "
+        f"{r.model_version} via {where} in {r.seconds:.1f} s ({r.rate:.1f} items/s)"
+    )
+    click.echo(f"Results: {out} ({r.rows} rows, one per item)")
+
+
+@cli.command(
+    epilog="""\b
+Example:
+  CATALOG_BROKER_URL=redis://localhost:6379/0 catalog submit photos/ --model clothing
+"""
+)
+@click.argument("catalog", type=click.Path(exists=True, path_type=Path))
+@click.option("--model", "model_spec", required=True, help=MODEL_HELP)
+@click.option("--chunk-size", type=click.IntRange(1, 100_000), default=None)
+def submit(catalog: Path, model_spec: str, chunk_size: int | None) -> None:
+    """Submit a labeling job to running workers; prints the job id."""
+    from models.settings import get_settings
+    from worker.jobs import submit as do_submit
+
+    r = do_submit(_client(), catalog, model_spec, get_settings(), chunk_size)
+    click.echo(r.job_id)
+    click.echo(
+        f"{r.total} items in {r.chunks} chunks, model {r.model} "
+        f"(submitted in {r.seconds:.1f} s). Next: catalog status {r.job_id} --watch",
+        err=True,
+    )
+
+
+@cli.command(
+    epilog="""\b
+Example:
+  catalog status 3f2a9c1d0e4b5a6f --watch
+"""
+)
+@click.argument("job_id")
+@click.option("--watch", is_flag=True, help="Follow with a progress bar until it ends.")
+def status(job_id: str, watch: bool) -> None:
+    """Progress, throughput, ETA and failures of a job."""
+    from catalog.progress import ProgressBar, status_line
+    from worker import jobs
+
+    client = _client()
+    if watch:
+        with ProgressBar() as progress:
+            st = jobs.wait(client, job_id, progress)
+    else:
+        st = jobs.status(client, job_id)
+    click.echo(status_line(st))
+
+
+@cli.command(
+    epilog="""\b
+Example:
+  catalog jobs
+"""
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+def jobs(limit: int) -> None:
+    """Recent jobs, newest first."""
+    from catalog.progress import status_line
+
+    client = _client()
+    ids = client.ledger.jobs(limit)
+    if not ids:
+        click.echo("no jobs yet")
+    for job_id in ids:
+        st = client.ledger.status(job_id)
+        if st:
+            click.echo(status_line(st))
+
+
+@cli.command(
+    epilog="""\b
+Example:
+  catalog results 3f2a9c1d0e4b5a6f --out labels.parquet
+"""
+)
+@click.argument("job_id")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Result file: .csv, .jsonl or .parquet.",
+)
+def results(job_id: str, out: Path) -> None:
+    """Write a finished job's rows, in input order, to one file."""
+    from worker.jobs import write_results
+
+    n = write_results(_client(), job_id, out)
+    click.echo(f"wrote {n} rows to {out}")
+
+
+@cli.command(
+    epilog="""\b
+Example:
+  catalog cancel 3f2a9c1d0e4b5a6f
+"""
+)
+@click.argument("job_id")
+def cancel(job_id: str) -> None:
+    """Stop a job: workers skip its remaining chunks."""
+    from catalog.progress import status_line
+    from worker.jobs import cancel as do_cancel
+
+    click.echo(status_line(do_cancel(_client(), job_id)))
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  catalog worker --concurrency 2
+  celery -A worker worker -Q labeling -c 2     (the same, by hand)
+"""
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Worker processes [default: CATALOG_CONCURRENCY or cores].",
+)
+@click.option(
+    "--queues", default="labeling", show_default=True, help="Comma-separated: labeling, training."
+)
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker(concurrency: int | None, queues: str, loglevel: str) -> None:
+    """Run a Celery worker with our defaults (prefork, prefetch 1, late acks)."""
+    from models.settings import cpu_count, get_settings
+    from worker.celery import app, check_time_limits
+
+    s = get_settings()
+    check_time_limits(s)
+    n = concurrency or s.concurrency or cpu_count()
+    if "training" in queues.split(","):
+        n = 1  # one training run at a time per machine
+    app.worker_main(
+        [
+            "worker",
+            "--concurrency",
+            str(n),
+            "-Q",
+            queues,
+            "--loglevel",
+            loglevel,
+            "--pool",
+            "prefork",
+        ]
+    )
+
+
 @cli.command(
     epilog="""\b
 Example:

@@ -1,0 +1,81 @@
+"""`label_catalog`: the main job, on configured workers or an embedded default.
+
+The same path either way: connect, submit, wait, write. Only where the broker
+comes from differs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.settings import Settings, cpu_count
+from worker import jobs
+from worker.ledger import JobStatus
+
+
+@dataclass
+class LabelSummary:
+    job_id: str
+    total: int
+    labeled: int
+    failed: int
+    rows: int
+    seconds: float
+    submit_seconds: float
+    embedded: bool
+    model_version: str
+
+    @property
+    def rate(self) -> float:
+        return self.total / self.seconds if self.seconds else 0.0
+
+
+@contextlib.contextmanager
+def broker(
+    settings: Settings, concurrency: int | None = None, log_dir: Path | None = None
+) -> Iterator[tuple[str, bool]]:
+    """Yields (broker URL, embedded?)."""
+    if settings.broker_url:
+        yield settings.broker_url, False
+        return
+    from worker.embedded import embedded
+
+    n = concurrency or settings.concurrency or cpu_count()
+    with embedded(n, log_dir=log_dir) as url:
+        yield url, True
+
+
+def label_catalog(
+    catalog: Path,
+    model_spec: str,
+    out: Path,
+    settings: Settings,
+    on_progress: Callable[[JobStatus], None] | None = None,
+    concurrency: int | None = None,
+    chunk_size: int | None = None,
+    log_dir: Path | None = None,
+) -> LabelSummary:
+    with broker(settings, concurrency, log_dir) as (url, is_embedded):
+        client = jobs.Client.connect(url)
+        t0 = time.perf_counter()
+        sub = jobs.submit(client, catalog, model_spec, settings, chunk_size)
+        st = jobs.wait(client, sub.job_id, on_progress)
+        if st.state != "done":
+            raise jobs.JobError(f"job {sub.job_id} ended {st.state}")
+        rows = jobs.write_results(client, sub.job_id, out)
+        seconds = time.perf_counter() - t0
+        return LabelSummary(
+            sub.job_id,
+            st.total,
+            st.done,
+            st.failed,
+            rows,
+            seconds,
+            sub.seconds,
+            is_embedded,
+            sub.model,
+        )

@@ -1,0 +1,179 @@
+"""Catalog sources: stream (id, path-or-URL) items from a directory tree or a
+manifest (CSV, JSONL, Parquet), validating each against the allowed roots.
+
+Everything is a generator: a million-item catalog is never held in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import ipaddress
+import json
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from models.errors import CatalogError
+
+MANIFEST_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
+
+
+class SubmitError(CatalogError):
+    """The catalog cannot be submitted as given (path outside roots, bad URL...)."""
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    path: str  # a resolved local path or an http(s) URL
+
+
+def is_url(path: str) -> bool:
+    return path.startswith(("http://", "https://"))
+
+
+def forbidden_address(ip: str) -> bool:
+    a = ipaddress.ip_address(ip)
+    return bool(
+        a.is_private
+        or a.is_loopback
+        or a.is_link_local
+        or a.is_multicast
+        or a.is_reserved
+        or a.is_unspecified
+    )
+
+
+def check_url(url: str, allow_private: bool) -> None:
+    """Refuse non-http(s) URLs and hosts that resolve to internal addresses."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SubmitError(f"unsupported URL {url!r}: only http(s) with a host")
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 80, proto=socket.IPPROTO_TCP)
+    except socket.gaierror:
+        return  # unresolvable now: fetching will fail and yield an error row
+    for info in infos:
+        if forbidden_address(str(info[4][0])):
+            raise SubmitError(
+                f"URL {url!r} resolves to {info[4][0]}, a private/loopback/link-local "
+                "address (set CATALOG_ALLOW_PRIVATE_URLS=1 to allow)"
+            )
+
+
+class PathGuard:
+    """Resolve local paths (symlinks included) and require them under a root.
+
+    Parent directories are resolved once and cached, so checking a million
+    paths costs one `lstat` each, not one per path component.
+    """
+
+    def __init__(self, roots: list[Path], allow_private_urls: bool) -> None:
+        self.roots = [Path(os.path.realpath(r)) for r in roots]
+        self.allow_private_urls = allow_private_urls
+        self._dirs: dict[str, str] = {}
+        self._hosts: set[str] = set()
+
+    def _under_roots(self, real: str) -> bool:
+        return any(real == str(r) or real.startswith(str(r).rstrip("/") + "/") for r in self.roots)
+
+    def check(self, raw: str, base: Path) -> str:
+        if is_url(raw):
+            host = urlsplit(raw).hostname or ""
+            if host not in self._hosts:
+                check_url(raw, self.allow_private_urls)
+                self._hosts.add(host)
+            return raw
+        p = raw if os.path.isabs(raw) else os.path.join(base, raw)
+        parent, name = os.path.split(os.path.normpath(p))
+        real_parent = self._dirs.get(parent)
+        if real_parent is None:
+            real_parent = self._dirs[parent] = os.path.realpath(parent)
+        real = os.path.join(real_parent, name)
+        if os.path.islink(real):
+            real = os.path.realpath(real)
+        if not self._under_roots(real):
+            roots = ":".join(str(r) for r in self.roots)
+            raise SubmitError(
+                f"path {raw!r} resolves to {real}, outside the allowed roots ({roots}); "
+                "set CATALOG_ALLOWED_ROOTS to allow it"
+            )
+        return real
+
+
+def default_roots(catalog: Path, configured: str) -> list[Path]:
+    if configured:
+        return [Path(r) for r in configured.split(":") if r]
+    folder = catalog if catalog.is_dir() else catalog.parent
+    return [Path.cwd(), folder]
+
+
+def iter_items(catalog: Path, guard: PathGuard) -> Iterator[Item]:
+    """Items of a directory tree (id = relative path) or of a manifest."""
+    catalog = Path(os.path.abspath(catalog))
+    if catalog.is_dir():
+        yield from _walk(catalog, guard)
+    elif catalog.suffix.lower() in MANIFEST_SUFFIXES:
+        yield from _manifest(catalog, guard)
+    elif catalog.exists():
+        raise SubmitError(
+            f"{catalog} is neither a folder nor a manifest ({', '.join(MANIFEST_SUFFIXES)})"
+        )
+    else:
+        raise SubmitError(f"{catalog} does not exist")
+
+
+def _walk(root: Path, guard: PathGuard) -> Iterator[Item]:
+    # Sorted within each directory so the order (and so results) is stable;
+    # only one directory listing is held at a time.
+    stack = [str(root)]
+    while stack:
+        d = stack.pop()
+        with os.scandir(d) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        subdirs = []
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            if e.is_dir(follow_symlinks=False):
+                subdirs.append(e.path)
+            elif e.is_file() or e.is_symlink():
+                rel = os.path.relpath(e.path, root)
+                yield Item(rel, guard.check(e.path, root))
+        stack.extend(reversed(subdirs))
+
+
+def _rows(manifest: Path) -> Iterator[dict[str, object]]:
+    suffix = manifest.suffix.lower()
+    if suffix == ".csv":
+        with manifest.open(newline="") as f:
+            yield from csv.DictReader(f)
+    elif suffix in (".jsonl", ".ndjson"):
+        with manifest.open() as f:
+            for n, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        yield json.loads(line)
+                    except json.JSONDecodeError as e:
+                        raise SubmitError(f"{manifest}:{n}: not JSON ({e.msg})") from None
+    else:
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(manifest)
+        for batch in pf.iter_batches(batch_size=10_000, columns=["id", "path"]):
+            yield from batch.to_pylist()
+
+
+def _manifest(manifest: Path, guard: PathGuard) -> Iterator[Item]:
+    base = manifest.parent
+    for n, row in enumerate(_rows(manifest), 1):
+        if "path" not in row or row["path"] in (None, ""):
+            raise SubmitError(f"{manifest}: row {n} has no 'path' (columns: id, path)")
+        raw = str(row["path"])
+        item_id = str(row.get("id") or raw)
+        yield Item(item_id, guard.check(raw, base))

@@ -1,0 +1,64 @@
+"""Celery tasks: thin adapters over plain functions in `worker.labeling`/`ledger`."""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from models.settings import cpu_count, get_settings
+from worker.celery import app
+from worker.labeling import LabelOptions, SessionCache, count, dumps_rows, label_items
+from worker.ledger import Ledger
+
+log = logging.getLogger(__name__)
+_sessions = SessionCache(size=2)
+
+
+@lru_cache(maxsize=1)
+def _ledger() -> Ledger:
+    """One Redis connection pool per process, created after fork."""
+    import redis
+
+    return Ledger(redis.Redis.from_url(app.conf.broker_url))
+
+
+def _options() -> LabelOptions:
+    s = get_settings()
+    return LabelOptions(
+        batch_size=s.batch_size,
+        decode_threads=s.decode_threads,
+        max_pixels=s.max_pixels,
+        url_timeout_s=s.url_timeout_s,
+        url_max_bytes=s.url_max_bytes,
+        allow_private_urls=s.allow_private_urls,
+    )
+
+
+def intra_op_threads() -> int:
+    configured = os.environ.get("CATALOG_INTRA_OP_THREADS") or get_settings().intra_op_threads
+    return int(configured) if configured else cpu_count()
+
+
+@app.task(
+    name="worker.tasks.label_chunk",
+    bind=True,
+    max_retries=3,
+    autoretry_for=(ConnectionError,),
+    retry_backoff=True,
+)
+def label_chunk(
+    self: Any, job_id: str, chunk: int, model_path: str, model_version: str, items: list[list[str]]
+) -> dict[str, int]:
+    """Label one chunk of a job and store its rows (idempotent per job+chunk)."""
+    ledger = _ledger()
+    if ledger.state(job_id) == "cancelled":
+        return {"skipped": len(items)}
+    clf = _sessions.get(Path(model_path), intra_op_threads())
+    pairs = [(str(i), str(p)) for i, p in items]
+    rows = label_items(pairs, clf, model_version, _options())
+    ok, err = count(rows)
+    ledger.store_chunk(job_id, chunk, dumps_rows(rows), ok, err, get_settings().results_ttl_s)
+    return {"labeled": ok, "failed": err}
