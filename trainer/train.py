@@ -10,6 +10,7 @@ import logging
 import os
 import platform
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,14 +153,10 @@ def train(cfg: TrainConfig) -> TrainResult:
     if cfg.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
 
-    history = model.fit(
-        train_data,
-        validation_data=(ds.x[va].astype("float32"), ds.y[va]) if has_val else None,
-        epochs=cfg.epochs,
-        class_weight=class_weight,
-        callbacks=callbacks,
-        verbose=2,  # one line per epoch: readable in logs and CI
-    )
+    with warnings.catch_warnings():
+        # Keras warns that shuffle=True is ignored for a tf.data input: we shuffle above.
+        warnings.filterwarnings("ignore", message=".*shuffle=True.*was passed")
+        history = _fit(model, train_data, ds, va, has_val, cfg, class_weight, callbacks)
     epochs_run = len(history.history.get("loss", []))
     model.save(run_dir / "model.keras")
     best_path.unlink(missing_ok=True)  # model.keras holds the restored best weights
@@ -196,3 +193,23 @@ def train(cfg: TrainConfig) -> TrainResult:
     }
     (run_dir / "config.json").write_text(json.dumps(config, indent=2))
     return TrainResult(run_dir, metrics, ds.class_names, seconds, epochs_run, data_report)
+
+
+def _fit(
+    model: Any,
+    train_data: Any,
+    ds: data.Dataset,
+    va: list[int],
+    has_val: bool,
+    cfg: TrainConfig,
+    class_weight: dict[int, float],
+    callbacks: list[Any],
+) -> Any:
+    return model.fit(
+        train_data,
+        validation_data=(ds.x[va].astype("float32"), ds.y[va]) if has_val else None,
+        epochs=cfg.epochs,
+        class_weight=class_weight,
+        callbacks=callbacks,
+        verbose=2,  # one line per epoch: readable in logs and CI
+    )
