@@ -519,6 +519,49 @@ def worker(concurrency: int | None, queues: str, loglevel: str) -> None:
 @cli.command(
     epilog="""\b
 Example:
+  catalog bench --images ../shared/datasets/clothing-small --model clothing
+"""
+)
+@click.option("--images", type=EXISTING_DIR, required=True, help="Folder of images to label.")
+@click.option("--model", "model_spec", required=True, help="Store name or NAME:VERSION.")
+@click.option(
+    "--seed-images",
+    type=click.IntRange(1, 100_000),
+    default=100,
+    show_default=True,
+    help="Images for the slow per-image seed-style loop.",
+)
+@click.option(
+    "--limit", type=click.IntRange(1, 10_000_000), default=None, help="Use only the first N images."
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("bench-results"),
+    show_default=True,
+    help="Folder for the table (.md) and raw figures (.json).",
+)
+def bench(images: Path, model_spec: str, seed_images: int, limit: int | None, out: Path) -> None:
+    """Throughput ratios, measured side by side in one run on the same images."""
+    from catalog.bench import render, run_bench, write
+    from models.settings import get_settings
+
+    ref = _store().resolve(model_spec)
+    if ref.version == "file":
+        raise click.BadParameter(
+            "needs a store model (NAME or NAME:VERSION): the seed loop "
+            "and the Keras comparison use its model.keras",
+            param_hint="--model",
+        )
+    b = run_bench(images, ref, get_settings(), seed_images, limit, echo=click.echo)
+    click.echo("")
+    click.echo(render(b))
+    click.echo(f"written to {write(b, out)}")
+
+
+@cli.command(
+    epilog="""\b
+Example:
   catalog sample demo/catalog --per-class 40 --broken 4
 """
 )

@@ -131,6 +131,7 @@ def start_worker(
     log: Path | None = None,
     extra_env: dict[str, str] | None = None,
     name: str | None = None,
+    cpus: set[int] | None = None,
 ) -> WorkerProcess:
     """`celery -A worker worker` in a child process, pointed at `broker_url`."""
     env = {**os.environ, "CATALOG_BROKER_URL": broker_url, **(extra_env or {})}
@@ -155,6 +156,8 @@ def start_worker(
         "--hostname",
         name or f"embedded-{os.getpid()}-{time.monotonic_ns()}@%h",
     ]
+    # `cpus` pins the worker (and so its pool) to cores: the scaling benchmark.
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
     with log.open("ab") as f:
         proc = subprocess.Popen(
             cmd,
@@ -162,6 +165,7 @@ def start_worker(
             stdout=f,
             stderr=subprocess.STDOUT,
             cwd=str(Path(__file__).resolve().parent.parent),
+            preexec_fn=pin,
         )
     return WorkerProcess(proc, log)
 

@@ -33,17 +33,28 @@ class Client:
 
     @classmethod
     def connect(cls, broker_url: str) -> Client:
+        """A client-side Celery app of its own per broker (the module-level worker
+        app caches its connection pool, so re-pointing it is unreliable)."""
         import redis
+        from celery import Celery
 
-        from worker.celery import app
+        from models.settings import get_settings
+        from worker.celery import celery_config
 
-        app.conf.update(broker_url=broker_url, result_backend=broker_url)
+        conf = celery_config(get_settings())
+        conf.update(broker_url=broker_url, result_backend=broker_url)
+        app = Celery("catalog-client", set_as_current=False)
+        app.conf.update(conf)
         r = redis.Redis.from_url(broker_url)
         try:
             r.ping()
         except redis.exceptions.ConnectionError as e:
             raise JobError(f"cannot reach the broker at {_redact(broker_url)}: {e}") from None
         return cls(app, r, Ledger(r))
+
+    def close(self) -> None:
+        self.app.close()
+        self.redis.close()
 
 
 def _redact(url: str) -> str:

@@ -61,13 +61,16 @@ def label_catalog(
 ) -> LabelSummary:
     with broker(settings, concurrency, log_dir) as (url, is_embedded):
         client = jobs.Client.connect(url)
-        t0 = time.perf_counter()
-        sub = jobs.submit(client, catalog, model_spec, settings, chunk_size)
-        st = jobs.wait(client, sub.job_id, on_progress)
-        if st.state != "done":
-            raise jobs.JobError(f"job {sub.job_id} ended {st.state}")
-        rows = jobs.write_results(client, sub.job_id, out)
-        seconds = time.perf_counter() - t0
+        try:
+            t0 = time.perf_counter()
+            sub = jobs.submit(client, catalog, model_spec, settings, chunk_size)
+            st = jobs.wait(client, sub.job_id, on_progress)
+            if st.state != "done":
+                raise jobs.JobError(f"job {sub.job_id} ended {st.state}")
+            rows = jobs.write_results(client, sub.job_id, out)
+            seconds = time.perf_counter() - t0
+        finally:
+            client.close()
         return LabelSummary(
             sub.job_id,
             st.total,
