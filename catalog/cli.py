@@ -518,6 +518,69 @@ def worker(concurrency: int | None, queues: str, loglevel: str) -> None:
 
 @cli.command(
     epilog="""\b
+Examples:
+  catalog retrain slash --data ../shared/datasets/slash-products
+  CATALOG_RETRAIN_DATA=/data/slash catalog retrain slash
+"""
+)
+@click.argument("name")
+@click.option(
+    "--data",
+    "data_dir",
+    type=EXISTING_DIR,
+    default=None,
+    help="Training data [default: CATALOG_RETRAIN_DATA].",
+)
+def retrain(name: str, data_dir: Path | None) -> None:
+    """Train, export, evaluate on the pinned set, and promote only if no worse.
+
+    Runs on a training worker (embedded when no broker is configured).
+    """
+    from models.settings import get_settings
+    from models.store import validate_name
+    from worker.run import retrain_via_workers
+
+    validate_name(name)
+    r, _ = retrain_via_workers(name, data_dir, get_settings())
+    verdict = "PROMOTED" if r["promoted"] else "REFUSED"
+    click.echo(f"{name}:{r['version']} {verdict}; champion is now {r['champion'] or 'none'}")
+    for reason in r["reasons"]:
+        click.echo(f"  - {reason}")
+    click.echo(f"run folder: {r['run_dir']}")
+    click.echo(f"Next: catalog models show {name}")
+
+
+@cli.command(
+    epilog="""\b
+Example:
+  CATALOG_RETRAIN_SCHEDULE='slash=0 3 * * *' CATALOG_RETRAIN_DATA=/data/slash catalog beat
+"""
+)
+@click.option(
+    "--schedule-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Beat's state file [default: in the model store].",
+)
+def beat(schedule_file: Path | None) -> None:
+    """Run Celery beat with the retraining schedule from settings (run exactly one)."""
+    from models.settings import get_settings
+    from worker.celery import app
+
+    s = get_settings()
+    if not app.conf.beat_schedule:
+        raise click.UsageError(
+            "nothing to schedule: set CATALOG_RETRAIN_SCHEDULE, e.g. 'slash=0 3 * * *'"
+        )
+    path = schedule_file or s.model_store / "celerybeat-schedule"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for key, entry in app.conf.beat_schedule.items():
+        click.echo(f"{key}: {entry['schedule']}", err=True)
+    app.start(["beat", "--schedule", str(path), "--loglevel", "INFO"])
+
+
+@cli.command(
+    epilog="""\b
 Example:
   catalog bench --images ../shared/datasets/clothing-small --model clothing
 """

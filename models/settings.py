@@ -50,17 +50,28 @@ class Settings(BaseSettings):
     intra_op_threads: int = 0
     # Worker processes for `catalog worker` / embedded label; 0 = cores.
     concurrency: int = 0
-    # Seconds; must stay below the Redis visibility timeout (checked at start).
+    # Seconds. Hard limits must stay below the Redis visibility timeout, or Redis
+    # hands a still-running task to another worker (checked at start-up). The
+    # timeout is long because retraining is long; a killed pool process is
+    # requeued at once anyway (task_reject_on_worker_lost).
     task_time_limit_s: int = 1800
-    visibility_timeout_s: int = 3600
+    retrain_time_limit_s: int = 4 * 3600
+    visibility_timeout_s: int = 6 * 3600
     worker_max_memory_per_child_kb: int = 1_500_000
-    # Where chunk results live: "redis" (default; readable from any machine
-    # that reaches the broker) or a shared directory path.
-    results_dir: str = ""
+    # Chunk results live in Redis (readable from any machine that reaches the
+    # broker) for this long.
     results_ttl_s: int = 7 * 24 * 3600
-    # Retraining (issue 5): data folder and crontab per model, "name=cron;...".
+    # Retraining: data folder ("DIR", or "name=DIR;...") and crontab per model
+    # ("name=0 3 * * *;..."), read by the training worker and by beat.
     retrain_data: str = ""
     retrain_schedule: str = ""
+    retrain_epochs: int = 0  # 0 = the trainer's default
+    # One retrain per schedule slot: the slot lock outlives any training run.
+    retrain_lock_ttl_s: int = 24 * 3600
+    # Promotion gate (models/gate.py).
+    gate_floor: float = 0.7
+    gate_tolerance: float = 0.01
+    gate_max_recall_drop: float = 0.02
     log_level: str = "INFO"
 
 

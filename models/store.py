@@ -68,6 +68,10 @@ def verify_file(path: Path) -> None:
         )
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
 def validate_name(name: str) -> None:
     if not name or "/" in name or name.startswith(".") or ":" in name or name == CHAMPION:
         raise StoreError(f"invalid model name {name!r} (no '/', ':' or leading '.')")
@@ -162,15 +166,27 @@ class ModelStore:
         return ModelRef(name, version, p)
 
     # --- champion -------------------------------------------------------
-    def champion(self, name: str) -> ModelRef | None:
+    def _pointer(self, name: str) -> dict[str, Any] | None:
+        """The champion pointer: {"version": "3", "previous": ["2", "1"]}.
+
+        One small file holds both the champion and the stack that rollback
+        needs, so a single atomic replace switches both: a crash leaves the
+        old pointer or the new one, never neither and never a mix.
+        """
         ptr = self.root / name / CHAMPION
         if not ptr.is_file():
             return None
-        return self.get(name, ptr.read_text().strip())
+        data: dict[str, Any] = json.loads(ptr.read_text())
+        return data
 
-    def set_champion(self, name: str, version: str) -> None:
+    def champion(self, name: str) -> ModelRef | None:
+        data = self._pointer(name)
+        return self.get(name, str(data["version"])) if data else None
+
+    def _switch(self, name: str, version: str, previous: list[str]) -> None:
         self.get(name, version)  # must exist
-        _atomic_write(self.root / name / CHAMPION, version + "\n")
+        payload = {"version": version, "previous": previous[-20:], "at": _now()}
+        _atomic_write(self.root / name / CHAMPION, json.dumps(payload) + "\n")
 
     def promote(
         self,
@@ -179,50 +195,43 @@ class ModelStore:
         reason: str = "operator",
         figures: dict[str, Any] | None = None,
     ) -> str | None:
-        """Switch the champion to `version`; record who was replaced. Returns it."""
-        before = self.champion(name)
-        self.set_champion(name, version)
+        """Switch the champion to `version`, then log the decision. Returns the
+        version it replaced. The pointer is the truth; the log is the audit."""
+        ptr = self._pointer(name)
+        before = str(ptr["version"]) if ptr else None
+        stack = [*(ptr["previous"] if ptr else []), *([before] if before else [])]
+        self._switch(name, version, stack)
         self.record(
             name,
             {
                 "action": "promote",
-                "from": before.version if before else None,
+                "from": before,
                 "to": version,
                 "reason": reason,
                 "figures": figures or {},
             },
         )
-        return before.version if before else None
+        return before
 
     def rollback(self, name: str) -> tuple[str, str]:
         """Back to the champion before the current one. Returns (from, to)."""
-        current = self.champion(name)
-        if current is None:
+        ptr = self._pointer(name)
+        if ptr is None:
             raise StoreError(f"{name} has no champion to roll back from")
-        for event in reversed(self.history(name)):
-            if (
-                event.get("action") in ("promote", "rollback")
-                and event.get("to") == current.version
-            ):
-                previous = event.get("from")
-                if not previous:
-                    break
-                self.set_champion(name, previous)
-                self.record(
-                    name,
-                    {
-                        "action": "rollback",
-                        "from": current.version,
-                        "to": previous,
-                        "reason": "operator rollback",
-                    },
-                )
-                return current.version, previous
-        raise StoreError(f"{name}:{current.version} has no earlier champion to roll back to")
+        current, stack = str(ptr["version"]), list(ptr["previous"])
+        if not stack:
+            raise StoreError(f"{name}:{current} has no earlier champion to roll back to")
+        previous = stack.pop()
+        self._switch(name, previous, stack)
+        self.record(
+            name,
+            {"action": "rollback", "from": current, "to": previous, "reason": "operator rollback"},
+        )
+        return current, previous
 
     def record(self, name: str, event: dict[str, Any]) -> None:
         """Append a decision (promotion, refusal, rollback) to the name's log."""
-        event = {"at": datetime.now(UTC).isoformat(), **event}
+        event = {"at": _now(), **event}
         with (self.root / name / HISTORY).open("a") as f:
             f.write(json.dumps(event) + "\n")
 

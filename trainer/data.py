@@ -40,6 +40,7 @@ class Dataset:
     class_names: list[str]
     quarantined: list[dict[str, str]] = field(default_factory=list)
     duplicates: list[dict[str, str]] = field(default_factory=list)
+    excluded: list[dict[str, str]] = field(default_factory=list)  # pinned eval images
     scanned: int = 0
 
     def report(self) -> dict[str, object]:
@@ -50,10 +51,12 @@ class Dataset:
             "kept": len(self.paths),
             "quarantined": len(self.quarantined),
             "duplicates_dropped": len(self.duplicates),
+            "excluded_eval_images": len(self.excluded),
             "kept_per_class": {c: counts.get(c, 0) for c in self.class_names},
             "quarantined_per_class": {c: q_counts.get(c, 0) for c in self.class_names},
             "quarantined_files": self.quarantined,
             "duplicate_files": self.duplicates,
+            "excluded_files": self.excluded,
             "fingerprint": fingerprint(self.hashes, [self.class_names[i] for i in self.y]),
         }
 
@@ -109,8 +112,13 @@ def load(
     size: tuple[int, int],
     max_pixels: int = DEFAULT_MAX_PIXELS,
     threads: int = 4,
+    exclude: frozenset[str] = frozenset(),
 ) -> Dataset:
-    """Scan, decode with the shared preprocessing function, quarantine, dedupe."""
+    """Scan, decode with the shared preprocessing function, quarantine, dedupe.
+
+    Files whose sha256 is in `exclude` (a pinned evaluation set) are left out
+    and listed in the report, so they are never trained on.
+    """
     class_names, items = scan(data_dir)
     index = {c: i for i, c in enumerate(class_names)}
     # Pillow releases the GIL while decoding, so threads overlap well.
@@ -118,9 +126,12 @@ def load(
         decoded = list(pool.map(lambda it: _read_one(it, size, max_pixels), items))
 
     quarantined: list[dict[str, str]] = []
+    excluded: list[dict[str, str]] = []
     by_hash: dict[str, list[int]] = defaultdict(list)
     for i, (item, (digest, arr, reason)) in enumerate(zip(items, decoded, strict=True)):
-        if arr is None:
+        if digest and digest in exclude:
+            excluded.append({"path": str(item.path), "class": item.label, "sha256": digest})
+        elif arr is None:
             quarantined.append({"path": str(item.path), "class": item.label, "reason": reason})
         else:
             by_hash[digest].append(i)
@@ -169,6 +180,7 @@ def load(
         class_names=class_names,
         quarantined=quarantined,
         duplicates=duplicates,
+        excluded=excluded,
         scanned=len(items),
     )
 

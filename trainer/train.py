@@ -43,6 +43,8 @@ class TrainConfig:
     max_pixels: int = DEFAULT_MAX_PIXELS
     decode_threads: int = 4
     tensorboard: bool = False
+    # sha256 of files never to train on (a model's pinned evaluation set)
+    exclude_hashes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -87,7 +89,13 @@ def train(cfg: TrainConfig) -> TrainResult:
     size = (cfg.image_size, cfg.image_size)
 
     log.info("scanning and decoding %s at %dx%d", cfg.data_dir, *size)
-    ds = data.load(Path(cfg.data_dir), size, cfg.max_pixels, cfg.decode_threads)
+    ds = data.load(
+        Path(cfg.data_dir),
+        size,
+        cfg.max_pixels,
+        cfg.decode_threads,
+        exclude=frozenset(cfg.exclude_hashes),
+    )
     data_report = ds.report()
     (run_dir / "data_report.json").write_text(json.dumps(data_report, indent=2))
     (run_dir / "class_names.json").write_text(json.dumps(ds.class_names, indent=2))

@@ -24,12 +24,32 @@ TRAINING_QUEUE = "training"
 
 
 def check_time_limits(s: Settings) -> None:
-    if s.task_time_limit_s >= s.visibility_timeout_s:
-        raise CatalogError(
-            f"CATALOG_TASK_TIME_LIMIT_S ({s.task_time_limit_s}) must be below "
-            f"CATALOG_VISIBILITY_TIMEOUT_S ({s.visibility_timeout_s}): otherwise Redis "
-            "redelivers a task that is still running"
-        )
+    for name, limit in (
+        ("TASK_TIME_LIMIT_S", s.task_time_limit_s),
+        ("RETRAIN_TIME_LIMIT_S", s.retrain_time_limit_s),
+    ):
+        if limit >= s.visibility_timeout_s:
+            raise CatalogError(
+                f"CATALOG_{name} ({limit}) must be below CATALOG_VISIBILITY_TIMEOUT_S "
+                f"({s.visibility_timeout_s}): otherwise Redis redelivers a task that is "
+                "still running"
+            )
+    if s.retrain_lock_ttl_s <= s.retrain_time_limit_s:
+        raise CatalogError("CATALOG_RETRAIN_LOCK_TTL_S must exceed CATALOG_RETRAIN_TIME_LIMIT_S")
+
+
+def beat_schedule(s: Settings) -> dict[str, Any]:
+    from worker.schedule import crontab_from, parse_map
+
+    return {
+        f"retrain-{name}": {
+            "task": "worker.tasks.retrain_scheduled",
+            "schedule": crontab_from(expr),
+            "args": [name],
+            "options": {"queue": TRAINING_QUEUE},
+        }
+        for name, expr in parse_map(s.retrain_schedule, "CATALOG_RETRAIN_SCHEDULE").items()
+    }
 
 
 def celery_config(s: Settings) -> dict[str, Any]:
@@ -55,7 +75,14 @@ def celery_config(s: Settings) -> dict[str, Any]:
         "task_routes": {
             "worker.tasks.label_chunk": {"queue": LABELING_QUEUE},
             "worker.tasks.retrain": {"queue": TRAINING_QUEUE},
+            "worker.tasks.retrain_scheduled": {"queue": TRAINING_QUEUE},
         },
+        "task_annotations": {
+            "worker.tasks.retrain": {"time_limit": s.retrain_time_limit_s},
+            "worker.tasks.retrain_scheduled": {"time_limit": s.retrain_time_limit_s},
+        },
+        "beat_schedule": beat_schedule(s),
+        "timezone": "UTC",
         # Events on, so Flower and `celery events` see tasks.
         "worker_send_task_events": True,
         "task_send_sent_event": True,
@@ -64,7 +91,7 @@ def celery_config(s: Settings) -> dict[str, Any]:
     }
 
 
-app = Celery("catalog", include=["worker.tasks"])
+app = Celery("catalog", include=["worker.tasks", "worker.training_tasks"])
 app.conf.update(celery_config(get_settings()))
 
 

@@ -188,14 +188,16 @@ def wait_for_workers(broker_url: str, count: int = 1, timeout_s: float = 60.0) -
 
 
 @contextlib.contextmanager
-def embedded(concurrency: int, log_dir: Path | None = None) -> Iterator[str]:
+def embedded(
+    concurrency: int, log_dir: Path | None = None, queues: str = "labeling"
+) -> Iterator[str]:
     """A private Redis and one worker with `concurrency` processes; yields the
     broker URL and tears both down on exit, Ctrl-C included."""
     server = start_redis()
     worker: WorkerProcess | None = None
     try:
         log = (log_dir / "worker.log") if log_dir else None
-        worker = start_worker(server.url, concurrency, log=log)
+        worker = start_worker(server.url, concurrency, queues=queues, log=log)
         wait_for_workers(server.url, 1)
         yield server.url
     finally:

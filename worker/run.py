@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from models.settings import Settings, cpu_count
 from worker import jobs
@@ -36,7 +37,10 @@ class LabelSummary:
 
 @contextlib.contextmanager
 def broker(
-    settings: Settings, concurrency: int | None = None, log_dir: Path | None = None
+    settings: Settings,
+    concurrency: int | None = None,
+    log_dir: Path | None = None,
+    queues: str = "labeling",
 ) -> Iterator[tuple[str, bool]]:
     """Yields (broker URL, embedded?)."""
     if settings.broker_url:
@@ -45,8 +49,29 @@ def broker(
     from worker.embedded import embedded
 
     n = concurrency or settings.concurrency or cpu_count()
-    with embedded(n, log_dir=log_dir) as url:
+    with embedded(n, log_dir=log_dir, queues=queues) as url:
         yield url, True
+
+
+def retrain_via_workers(
+    name: str, data_dir: Path | None, settings: Settings, timeout_s: float | None = None
+) -> tuple[dict[str, Any], bool]:
+    """Send `retrain` to the training queue (an embedded worker if no broker)
+    and wait for its decision."""
+    with broker(settings, concurrency=1, queues="training") as (url, is_embedded):
+        client = jobs.Client.connect(url)
+        try:
+            res = client.app.send_task(
+                "worker.tasks.retrain",
+                args=[name, str(data_dir) if data_dir else None],
+                queue="training",
+            )
+            out: dict[str, Any] = res.get(
+                timeout=timeout_s or settings.retrain_time_limit_s, propagate=True
+            )
+        finally:
+            client.close()
+        return out, is_embedded
 
 
 def label_catalog(
