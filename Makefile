@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# constraints.txt pins the whole set verified together
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[train,worker,dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[train,worker,ops,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
