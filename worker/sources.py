@@ -129,23 +129,27 @@ def iter_items(catalog: Path, guard: PathGuard) -> Iterator[Item]:
 
 
 def _walk(root: Path, guard: PathGuard) -> Iterator[Item]:
-    # Sorted within each directory so the order (and so results) is stable;
-    # only one directory listing is held at a time.
-    stack = [str(root)]
-    while stack:
-        d = stack.pop()
+    """Depth-first, entries sorted by name within each directory (so the order
+    is stable, like `find | sort`); one listing per open directory level is
+    held, never the whole tree."""
+
+    def listing(d: str) -> Iterator[os.DirEntry[str]]:
         with os.scandir(d) as it:
             entries = sorted(it, key=lambda e: e.name)
-        subdirs = []
-        for e in entries:
-            if e.name.startswith("."):
-                continue
-            if e.is_dir(follow_symlinks=False):
-                subdirs.append(e.path)
-            elif e.is_file() or e.is_symlink():
-                rel = os.path.relpath(e.path, root)
-                yield Item(rel, guard.check(e.path, root))
-        stack.extend(reversed(subdirs))
+        return iter(entries)
+
+    stack = [listing(str(root))]
+    while stack:
+        e = next(stack[-1], None)
+        if e is None:
+            stack.pop()
+            continue
+        if e.name.startswith("."):
+            continue
+        if e.is_dir(follow_symlinks=False):
+            stack.append(listing(e.path))
+        elif e.is_file() or e.is_symlink():
+            yield Item(os.path.relpath(e.path, root), guard.check(e.path, root))
 
 
 def _rows(manifest: Path) -> Iterator[dict[str, object]]:
