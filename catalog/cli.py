@@ -65,7 +65,7 @@ Example:
     show_default=True,
     help="Upper bound; early stopping usually ends sooner.",
 )
-@click.option("--batch-size", type=click.IntRange(1, 1024), default=32, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=16, show_default=True)
 @click.option(
     "--arch",
     "architecture",

@@ -205,3 +205,20 @@ def test_cancel_stops_a_job(client: Any, exported: Any, tmp_path: Path) -> None:
 def test_unknown_job_is_a_clear_error(client: Any) -> None:
     with pytest.raises(jobs.JobError, match="no job"):
         jobs.status(client, "nope")
+
+
+def test_a_chunk_that_keeps_failing_still_yields_error_rows(client: Any, tmp_path: Path) -> None:
+    """Model file gone: retried with backoff, then one error row per item."""
+    job_id = "brokenmodel01"
+    client.ledger.create(job_id, {"model_version": "ghost"})
+    items = [["a", str(tmp_path / "a.jpg")], ["b", str(tmp_path / "b.jpg")]]
+    client.app.send_task(
+        "worker.tasks.label_chunk",
+        args=[job_id, 0, str(tmp_path / "gone.onnx"), "ghost", items],
+        queue="labeling",
+    )
+    client.ledger.set_submitted(job_id, total=2, chunks=1, ttl=600)
+    st = jobs.wait(client, job_id, timeout_s=90)
+    assert st.state == "done" and (st.done, st.failed) == (0, 2)
+    rows = list(jobs.iter_results(client, job_id))
+    assert [r["error_kind"] for r in rows] == ["worker_error", "worker_error"]

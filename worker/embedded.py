@@ -113,6 +113,7 @@ def start_redis(timeout_s: float = 10.0) -> RedisServer:
 class WorkerProcess:
     proc: subprocess.Popen[bytes]
     log: Path
+    temp_log: bool = False  # removed after a clean stop
 
     def stop(self, timeout_s: float = 20.0) -> None:
         if self.proc.poll() is None:
@@ -122,6 +123,8 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        if self.temp_log and self.proc.returncode == 0:
+            self.log.unlink(missing_ok=True)
 
 
 def start_worker(
@@ -135,6 +138,7 @@ def start_worker(
 ) -> WorkerProcess:
     """`celery -A worker worker` in a child process, pointed at `broker_url`."""
     env = {**os.environ, "CATALOG_BROKER_URL": broker_url, **(extra_env or {})}
+    temp_log = log is None
     log = log or Path(tempfile.mkstemp(prefix="catalog-worker-", suffix=".log")[1])
     cmd = [
         sys.executable,
@@ -167,17 +171,28 @@ def start_worker(
             cwd=str(Path(__file__).resolve().parent.parent),
             preexec_fn=pin,
         )
-    return WorkerProcess(proc, log)
+    return WorkerProcess(proc, log, temp_log)
 
 
-def wait_for_workers(broker_url: str, count: int = 1, timeout_s: float = 60.0) -> None:
-    """Until `count` workers answer a ping (so the first chunk is not waiting)."""
+def wait_for_workers(
+    broker_url: str,
+    count: int = 1,
+    timeout_s: float = 60.0,
+    watch: WorkerProcess | None = None,
+) -> None:
+    """Until `count` workers answer a ping (so the first chunk is not waiting).
+    If `watch` dies meanwhile, fail at once with the end of its log."""
     from celery import Celery
 
     probe = Celery(broker=broker_url)
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline:
+            if watch is not None and watch.proc.poll() is not None:
+                tail = watch.log.read_text(errors="replace").strip().splitlines()[-5:]
+                raise CatalogError(
+                    f"the worker exited with code {watch.proc.returncode}: " + " | ".join(tail)
+                )
             replies = probe.control.ping(timeout=0.5) or []
             if len(replies) >= count:
                 return
@@ -198,7 +213,7 @@ def embedded(
     try:
         log = (log_dir / "worker.log") if log_dir else None
         worker = start_worker(server.url, concurrency, queues=queues, log=log)
-        wait_for_workers(server.url, 1)
+        wait_for_workers(server.url, 1, watch=worker)
         yield server.url
     finally:
         if worker:

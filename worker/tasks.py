@@ -8,9 +8,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from models.settings import cpu_count, get_settings
 from worker.celery import app
-from worker.labeling import LabelOptions, SessionCache, count, dumps_rows, label_items
+from worker.fetch import backoff
+from worker.labeling import (
+    LabelOptions,
+    SessionCache,
+    count,
+    dumps_rows,
+    error_row,
+    label_items,
+)
 from worker.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -42,23 +52,37 @@ def intra_op_threads() -> int:
     return int(configured) if configured else cpu_count()
 
 
-@app.task(
-    name="worker.tasks.label_chunk",
-    bind=True,
-    max_retries=3,
-    autoretry_for=(ConnectionError,),
-    retry_backoff=True,
-)
+@app.task(name="worker.tasks.label_chunk", bind=True, max_retries=3)
 def label_chunk(
-    self: Any, job_id: str, chunk: int, model_path: str, model_version: str, items: list[list[str]]
+    self: Any,
+    job_id: str,
+    chunk: int,
+    model_path: str,
+    model_version: str,
+    items: list[list[str]],
 ) -> dict[str, int]:
-    """Label one chunk of a job and store its rows (idempotent per job+chunk)."""
+    """Label one chunk of a job and store its rows (idempotent per job+chunk).
+
+    Bad images are rows, not failures. If the chunk itself keeps failing (model
+    unreadable, Redis flapping), it is retried with backoff and finally stored
+    as error rows, so the job still ends with one row per item.
+    """
     ledger = _ledger()
     if ledger.state(job_id) == "cancelled":
         return {"skipped": len(items)}
-    clf = _sessions.get(Path(model_path), intra_op_threads())
     pairs = [(str(i), str(p)) for i, p in items]
-    rows = label_items(pairs, clf, model_version, _options())
+    try:
+        clf = _sessions.get(Path(model_path), intra_op_threads())
+        rows = label_items(pairs, clf, model_version, _options())
+    except SoftTimeLimitExceeded:
+        rows = [error_row(it, "timeout", "chunk exceeded the task time limit") for it in pairs]
+    except Exception as e:
+        if self.request.retries < self.max_retries:
+            raise self.retry(
+                exc=e, countdown=backoff(self.request.retries + 1, base=1.0, cap=30.0)
+            ) from e
+        log.exception("chunk %s of job %s failed for good", chunk, job_id)
+        rows = [error_row(it, "worker_error", f"{type(e).__name__}: {e}") for it in pairs]
     ok, err = count(rows)
     ledger.store_chunk(job_id, chunk, dumps_rows(rows), ok, err, get_settings().results_ttl_s)
     return {"labeled": ok, "failed": err}
