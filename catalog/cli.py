@@ -91,6 +91,13 @@ Example:
     help="Test fraction.",
 )
 @click.option("--patience", type=click.IntRange(1, 100), default=8, show_default=True)
+@click.option(
+    "--ensemble",
+    type=click.IntRange(0, 10),
+    default=0,
+    show_default=True,
+    help="Models averaged into one; 0 = auto: 5 below 500 training images, 3 below 1,500, else 1.",
+)
 @click.option("--no-augment", is_flag=True, help="Train without augmentation.")
 @click.option(
     "--weights", type=str, default=None, help="Backbone weights file for --arch mobilenetv2."
@@ -121,7 +128,10 @@ def train(data_dir: Path, out: Path, image_size: int | None, **kw: Any) -> None:
         f"{rep['duplicates_dropped']} duplicates dropped (data_report.json)"
     )
     click.echo(f"Test accuracy:  {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  (n={m['n']})")
-    click.echo(f"Time:           {result.seconds:.0f} s, {result.epochs_run} epochs")
+    click.echo(
+        f"Time:           {result.seconds:.0f} s, {result.epochs_run} epochs "
+        f"({cfg.ensemble} model{'s' if cfg.ensemble > 1 else ''} averaged)"
+    )
     click.echo("")
     click.echo("Next: export it to ONNX for serving:")
     click.echo(f"  catalog export {result.run_dir}")

@@ -37,7 +37,9 @@ def run_demo(workdir: Path, echo: Callable[[str], None] = print) -> None:
     run_dir = workdir / "run"
     echo(f"2/5 training at 64 px ({run_dir})")
     result = train(
-        TrainConfig(data_dir=train_dir, out=run_dir, image_size=64, epochs=25, patience=6)
+        TrainConfig(
+            data_dir=train_dir, out=run_dir, image_size=64, epochs=25, patience=6, ensemble=1
+        )
     )
     echo(f"    test accuracy {result.metrics['accuracy']:.3f} after {result.epochs_run} epochs")
 

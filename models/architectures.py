@@ -19,12 +19,14 @@ DEFAULT_ARCHITECTURE = "compact"
 
 
 def build(
-    name: str,
+    arch: str,
     input_size: tuple[int, int],
     n_classes: int,
     weights: str | Path | None = None,
+    name: str | None = None,
 ) -> Any:
-    """Build an uncompiled `keras.Model` called `name` for (H, W, 3) inputs."""
+    """Build an uncompiled `keras.Model` of architecture `arch` for (H, W, 3)
+    inputs, named `name` (default: the architecture)."""
     if n_classes < 2:
         raise ValueError(f"need at least 2 classes, got {n_classes}")
     builders: dict[str, Callable[..., Any]] = {
@@ -32,13 +34,12 @@ def build(
         "compact": _compact,
         "mobilenetv2": _mobilenetv2,
     }
-    if name not in builders:
-        raise ValueError(f"unknown architecture {name!r}; choose from {', '.join(ARCHITECTURES)}")
-    model = builders[name](input_size, n_classes, weights)
-    return model
+    if arch not in builders:
+        raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHITECTURES)}")
+    return builders[arch](input_size, n_classes, weights, name or arch)
 
 
-def _baseline(input_size: tuple[int, int], n_classes: int, _weights: Any) -> Any:
+def _baseline(input_size: tuple[int, int], n_classes: int, _weights: Any, name: str) -> Any:
     """The original notebooks' Sequential Conv2D/MaxPool/Flatten/Dense net."""
     import keras
     from keras import layers
@@ -58,11 +59,11 @@ def _baseline(input_size: tuple[int, int], n_classes: int, _weights: Any) -> Any
             layers.Dense(128, activation="relu"),
             layers.Dense(n_classes, activation="softmax", name="probabilities"),
         ],
-        name="baseline",
+        name=name,
     )
 
 
-def _compact(input_size: tuple[int, int], n_classes: int, _weights: Any) -> Any:
+def _compact(input_size: tuple[int, int], n_classes: int, _weights: Any, name: str) -> Any:
     """Our default: the baseline's shape made deeper and regularised.
 
     Four conv blocks (32, 64, 128, 128; one 3x3 conv + max pool each), then
@@ -87,10 +88,10 @@ def _compact(input_size: tuple[int, int], n_classes: int, _weights: Any) -> Any:
     x = layers.Dense(128, activation="relu")(x)
     x = layers.Dropout(0.2)(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
-    return keras.Model(inputs, outputs, name="compact")
+    return keras.Model(inputs, outputs, name=name)
 
 
-def _mobilenetv2(input_size: tuple[int, int], n_classes: int, weights: Any) -> Any:
+def _mobilenetv2(input_size: tuple[int, int], n_classes: int, weights: Any, name: str) -> Any:
     """A keras.applications backbone. `weights` is a local .h5/.weights file,
     "imagenet" (Keras downloads; needs a network), or None (random init)."""
     import keras
@@ -110,4 +111,4 @@ def _mobilenetv2(input_size: tuple[int, int], n_classes: int, weights: Any) -> A
     x = backbone(x)
     x = layers.Dropout(0.2)(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
-    return keras.Model(inputs, outputs, name="mobilenetv2")
+    return keras.Model(inputs, outputs, name=name)

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     retrain_data: str = ""
     retrain_schedule: str = ""
     retrain_epochs: int = 0  # 0 = the trainer's default
+    retrain_ensemble: int = 0  # 0 = the trainer's auto rule
     # One retrain per schedule slot: the slot lock outlives any training run.
     retrain_lock_ttl_s: int = 24 * 3600
     # Promotion gate (models/gate.py).

@@ -39,7 +39,11 @@ def small_run(sample_catalog: Path, tmp_path_factory: pytest.TempPathFactory) ->
     from trainer.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("run")
-    train(TrainConfig(data_dir=sample_catalog, out=out, image_size=48, epochs=12, patience=4))
+    train(
+        TrainConfig(
+            data_dir=sample_catalog, out=out, image_size=48, epochs=12, patience=4, ensemble=1
+        )
+    )
     return out
 
 

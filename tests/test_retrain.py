@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
 ENV = {
     "CATALOG_IMAGE_SIZE": "48",
     "CATALOG_RETRAIN_EPOCHS": "12",
+    "CATALOG_RETRAIN_ENSEMBLE": "1",
     "CATALOG_RETRAIN_SCHEDULE": "sample=* * * * *",
 }
 

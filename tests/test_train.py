@@ -60,3 +60,23 @@ def test_slash_products_reaches_090(tmp_path: Path) -> None:
     data = dataset("slash-products")
     r = train(TrainConfig(data_dir=data, out=tmp_path / "run"))
     assert r.metrics["accuracy"] >= 0.9, r.metrics
+
+
+@pytest.mark.slow
+def test_ensemble_is_one_model_that_exports_faithfully(
+    sample_catalog: Path, tmp_path: Path
+) -> None:
+    from exporter.export import export
+    from models.store import ModelStore
+    from trainer.train import TrainConfig, auto_ensemble, train
+
+    r = train(
+        TrainConfig(
+            data_dir=sample_catalog, out=tmp_path / "run", image_size=32, epochs=3, ensemble=2
+        )
+    )
+    assert r.metrics["epochs_run"] >= 2  # both members trained
+    assert (tmp_path / "run" / "history_1.csv").is_file()
+    e = export(tmp_path / "run", ModelStore(tmp_path / "store"), name="ens")
+    assert e.parity["passed"] and e.parity["max_abs_diff"] <= 1e-4
+    assert [auto_ensemble(n) for n in (100, 499, 500, 1499, 1500, 100_000)] == [5, 5, 3, 3, 1, 1]

@@ -42,6 +42,8 @@ def run_retrain(name: str, data_dir: str | None = None) -> dict[str, Any]:
     overrides: dict[str, Any] = {"image_size": s.image_size}
     if s.retrain_epochs:
         overrides["epochs"] = s.retrain_epochs
+    if s.retrain_ensemble:
+        overrides["ensemble"] = s.retrain_ensemble
     r = retrain(name, data_dir_for(name, data_dir), ModelStore(s.model_store), policy, overrides)
     return {
         "name": r.name,
