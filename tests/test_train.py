@@ -79,4 +79,4 @@ def test_ensemble_is_one_model_that_exports_faithfully(
     assert (tmp_path / "run" / "history_1.csv").is_file()
     e = export(tmp_path / "run", ModelStore(tmp_path / "store"), name="ens")
     assert e.parity["passed"] and e.parity["max_abs_diff"] <= 1e-4
-    assert [auto_ensemble(n) for n in (100, 499, 500, 1499, 1500, 100_000)] == [5, 5, 3, 3, 1, 1]
+    assert [auto_ensemble(n) for n in (100, 1499, 1500, 100_000)] == [3, 3, 1, 1]
