@@ -24,7 +24,9 @@ def test_one_row_per_item_in_input_order(exported: Any, sample_catalog: Path) ->
             assert r["top_k"][0] == [r["label"], r["confidence"]]
             assert r["model_version"] == "sample:1" and r["error"] is None
             probs = [p for _, p in r["top_k"]]
-            assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0 + 1e-6
+            assert (
+                probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0 + 1e-5
+            )  # rounded to 6 places
 
 
 def test_batching_does_not_change_results(exported: Any, sample_catalog: Path) -> None:
