@@ -633,6 +633,43 @@ def bench(images: Path, model_spec: str, seed_images: int, limit: int | None, ou
 
 
 @cli.command(
+    "bench-model",
+    epilog="""\b
+Example:
+  catalog bench-model slash:1
+""",
+)
+@click.argument("model_spec")
+@click.option(
+    "--seconds",
+    type=click.FloatRange(0.2, 60),
+    default=2.0,
+    show_default=True,
+    help="Timing budget per runtime and batch size.",
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("bench-results"), show_default=True
+)
+def bench_model(model_spec: str, seconds: float, out: Path) -> None:
+    """Keras vs ONNX fp32 vs ONNX int8: throughput, p50/p95, size, accuracy (batch 1/8/64)."""
+    import time
+
+    from catalog.bench_model import render, run
+
+    ref = _store().resolve(model_spec)
+    if ref.version == "file":
+        raise click.BadParameter("needs a store model (NAME or NAME:VERSION)")
+    b = run(ref, seconds, echo=click.echo)
+    table = render(b)
+    click.echo("")
+    click.echo(table)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"bench-model-{time.strftime('%Y%m%d-%H%M%S')}.md"
+    path.write_text(table)
+    click.echo(f"written to {path}")
+
+
+@cli.command(
     epilog="""\b
 Example:
   catalog sample demo/catalog --per-class 40 --broken 4

@@ -160,3 +160,15 @@ def test_store_lists_the_version(exported: Any) -> None:
     store = ModelStore(exported.ref.path.parent.parent)
     lines = list_lines(store)
     assert any(ln.startswith("sample") and " 1 " in ln for ln in lines)
+
+
+def test_bench_model_table(exported: Any) -> None:
+    from catalog.bench_model import render, run
+
+    b = run(exported.ref, seconds=0.05, echo=lambda _: None)
+    runtimes = {(r["runtime"], r["batch"]) for r in b.rows}
+    assert runtimes == {(n, bs) for n in ("keras", "onnx fp32", "onnx int8") for bs in (1, 8, 64)}
+    accs = {r["runtime"]: r["accuracy"] for r in b.rows}
+    assert accs["keras"] == accs["onnx fp32"]  # parity, seen through accuracy
+    assert all(r["p95_ms"] >= r["p50_ms"] > 0 for r in b.rows)
+    assert "| onnx int8 | 64 |" in render(b)
