@@ -222,3 +222,20 @@ def test_a_chunk_that_keeps_failing_still_yields_error_rows(client: Any, tmp_pat
     assert st.state == "done" and (st.done, st.failed) == (0, 2)
     rows = list(jobs.iter_results(client, job_id))
     assert [r["error_kind"] for r in rows] == ["worker_error", "worker_error"]
+
+
+def test_submit_enqueues_over_20000_items_per_second(
+    client: Any, exported: Any, tmp_path: Path
+) -> None:
+    """The whole submit path (stream, guard, chunk, enqueue to Redis); the job
+    is cancelled right after, so workers only skip its chunks."""
+    m = tmp_path / "big.csv"
+    with m.open("w") as f:
+        f.write("id,path\n")
+        for i in range(200_000):
+            f.write(f"{i},img/{i % 50}/{i}.jpg\n")
+    sub = jobs.submit(client, m, str(exported.ref.onnx), settings(tmp_path), chunk_size=256)
+    jobs.cancel(client, sub.job_id)
+    assert sub.total == 200_000 and sub.chunks == 782
+    rate = sub.total / sub.seconds
+    assert rate >= 20_000, f"{rate:.0f} items/s"

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import platform
+import resource
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -162,6 +163,9 @@ def train(cfg: TrainConfig) -> TrainResult:
     seconds = time.perf_counter() - t0
     metrics["train_seconds"] = round(seconds, 1)
     metrics["epochs_run"] = epochs_run
+    metrics["ensemble"] = cfg.ensemble
+    # Peak resident memory of this process so far (Linux reports KiB).
+    metrics["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
 
     report.plot_curves(run_dir / "history.csv", run_dir / "curves.png")
