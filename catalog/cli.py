@@ -379,6 +379,11 @@ def label(
         f"Labeled {r.labeled} of {r.total} items ({r.failed} error rows) with "
         f"{r.model_version} via {where} in {r.seconds:.1f} s ({r.rate:.1f} items/s)"
     )
+    if r.skipped:
+        click.echo(
+            f"Skipped {r.skipped} non-image file(s) in the folder, e.g. "
+            f"{', '.join(r.skipped_examples)}"
+        )
     click.echo(f"Results: {out} ({r.rows} rows, one per item)")
 
 
@@ -398,6 +403,10 @@ def submit(catalog: Path, model_spec: str, chunk_size: int | None) -> None:
 
     r = do_submit(_client(), catalog, model_spec, get_settings(), chunk_size)
     click.echo(r.job_id)
+    if r.skipped:
+        click.echo(
+            f"skipped {r.skipped} non-image file(s), e.g. {', '.join(r.skipped_examples)}", err=True
+        )
     click.echo(
         f"{r.total} items in {r.chunks} chunks, model {r.model} "
         f"(submitted in {r.seconds:.1f} s). Next: catalog status {r.job_id} --watch",

@@ -14,6 +14,7 @@ def status_line(st: JobStatus) -> str:
         f"job {st.id} [{st.state}] model {st.model_version}: {st.processed}/{st.total} items "
         f"({st.done} labeled, {st.failed} failed), chunks {st.done_chunks}/{st.chunks}, "
         f"{st.rate:.1f} items/s over {st.elapsed:.1f} s{eta}"
+        + (f"; {st.skipped} non-image files skipped" if st.skipped else "")
     )
 
 

@@ -125,3 +125,19 @@ def test_million_item_manifest_streams_fast(tmp_path: Path) -> None:
     rate = n / (time.perf_counter() - t)
     assert n == 200_000
     assert rate >= 20_000, f"{rate:.0f} items/s"
+
+
+def test_folder_walk_skips_non_images_and_counts_them(tmp_path: Path) -> None:
+    from worker.sources import Skipped
+
+    cat = tmp_path / "cat"
+    cat.mkdir()
+    (cat / "LICENSE").write_text("CC0")
+    (cat / "notes.md").write_text("# notes")
+    (cat / "photo.JPG").write_bytes(b"\xff\xd8\xff\xe0 jpeg")
+    (cat / "no_extension").write_bytes(b"\x89PNG\r\n\x1a\n....")  # image by content
+    (cat / "text.jpg").write_text("a text file named .jpg")  # an item: it will be an error row
+    skipped = Skipped()
+    ids = [i.id for i in iter_items(cat, PathGuard([tmp_path], False), skipped)]
+    assert ids == ["no_extension", "photo.JPG", "text.jpg"]
+    assert skipped.count == 2 and skipped.examples == ["LICENSE", "notes.md"]

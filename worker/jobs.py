@@ -10,7 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from models.errors import CatalogError
 from models.settings import Settings
 from models.store import ModelStore
 from worker.ledger import JobStatus, Ledger
-from worker.sources import PathGuard, SubmitError, default_roots, iter_items
+from worker.sources import PathGuard, Skipped, SubmitError, default_roots, iter_items
 
 
 class JobError(CatalogError):
@@ -71,6 +71,8 @@ class Submitted:
     chunks: int
     model: str
     seconds: float
+    skipped: int = 0  # non-image files a folder walk left out
+    skipped_examples: list[str] = field(default_factory=list)
 
 
 def submit(
@@ -111,6 +113,7 @@ def submit(
     )
     total = chunks = 0
     buf: list[list[str]] = []
+    skipped = Skipped()
 
     def flush() -> None:
         nonlocal chunks, buf
@@ -123,7 +126,7 @@ def submit(
         buf = []
 
     try:
-        for item in iter_items(catalog, guard):
+        for item in iter_items(catalog, guard, skipped):
             buf.append([item.id, item.path])
             total += 1
             if len(buf) >= chunk_size:
@@ -135,10 +138,14 @@ def submit(
         if isinstance(e, SubmitError):
             raise
         raise SubmitError(f"cannot read catalog {catalog}: {e}") from None
-    if total == 0:
-        client.ledger.set_state(job_id, "done")
+    if skipped.count:
+        client.ledger.set_fields(
+            job_id, {"skipped": skipped.count, "skipped_examples": json.dumps(skipped.examples)}
+        )
     client.ledger.set_submitted(job_id, total, chunks, settings.results_ttl_s)
-    return Submitted(job_id, total, chunks, version, time.perf_counter() - t0)
+    return Submitted(
+        job_id, total, chunks, version, time.perf_counter() - t0, skipped.count, skipped.examples
+    )
 
 
 def status(client: Client, job_id: str) -> JobStatus:

@@ -71,6 +71,7 @@ class JobStatus:
     started_at: float | None
     finished_at: float | None
     updated_at: float | None
+    skipped: int = 0
 
     @property
     def processed(self) -> int:
@@ -152,6 +153,9 @@ class Ledger:
         )
         return bool(first)
 
+    def set_fields(self, job_id: str, fields: dict[str, Any]) -> None:
+        self.r.hset(job_key(job_id), mapping=fields)
+
     def state(self, job_id: str) -> str | None:
         s = self.r.hget(job_key(job_id), "state")
         return s.decode() if isinstance(s, bytes) else s
@@ -182,6 +186,7 @@ class Ledger:
             started_at=_f(h.get("started_at")),
             finished_at=_f(h.get("finished_at")),
             updated_at=_f(h.get("updated_at")),
+            skipped=int(h.get("skipped", 0)),
         )
 
     def field(self, job_id: str, name: str) -> str | None:

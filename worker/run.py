@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ class LabelSummary:
     submit_seconds: float
     embedded: bool
     model_version: str
+    skipped: int = 0
+    skipped_examples: list[str] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -106,4 +108,6 @@ def label_catalog(
             sub.seconds,
             is_embedded,
             sub.model,
+            sub.skipped,
+            sub.skipped_examples,
         )

@@ -12,7 +12,7 @@ import json
 import os
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -113,11 +113,53 @@ def default_roots(catalog: Path, configured: str) -> list[Path]:
     return [Path.cwd(), folder]
 
 
-def iter_items(catalog: Path, guard: PathGuard) -> Iterator[Item]:
+# In a folder catalog, a file is an item if its name says image or its first
+# bytes do; anything else (LICENSE, README.md, .DS_Store...) is skipped and
+# counted, never silently. A text file *named* .jpg is an item: it becomes an
+# error row. Manifests list items explicitly: every row is one.
+IMAGE_SUFFIXES = frozenset(
+    {
+        ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".bmp", ".dib", ".tif",
+        ".tiff", ".ppm", ".pgm", ".pbm", ".pnm", ".ico", ".jp2", ".j2k", ".tga", ".heic",
+        ".heif", ".avif", ".psd",
+    }
+)  # fmt: skip
+_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM", b"II*\x00", b"MM\x00*", b"\x00\x00\x01\x00")
+
+
+def looks_like_image(path: str, name: str) -> bool:
+    if os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return True  # unreadable: let the worker report it as an error row
+    return (
+        head.startswith(_MAGIC)
+        or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+        or (head[4:8] == b"ftyp")
+    )
+
+
+@dataclass
+class Skipped:
+    """Files a folder walk left out as not images (count + a few examples)."""
+
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def add(self, rel: str) -> None:
+        self.count += 1
+        if len(self.examples) < 5:
+            self.examples.append(rel)
+
+
+def iter_items(catalog: Path, guard: PathGuard, skipped: Skipped | None = None) -> Iterator[Item]:
     """Items of a directory tree (id = relative path) or of a manifest."""
     catalog = Path(os.path.abspath(catalog))
     if catalog.is_dir():
-        yield from _walk(catalog, guard)
+        yield from _walk(catalog, guard, skipped if skipped is not None else Skipped())
     elif catalog.suffix.lower() in MANIFEST_SUFFIXES:
         yield from _manifest(catalog, guard)
     elif catalog.exists():
@@ -128,7 +170,7 @@ def iter_items(catalog: Path, guard: PathGuard) -> Iterator[Item]:
         raise SubmitError(f"{catalog} does not exist")
 
 
-def _walk(root: Path, guard: PathGuard) -> Iterator[Item]:
+def _walk(root: Path, guard: PathGuard, skipped: Skipped) -> Iterator[Item]:
     """Depth-first, entries sorted by name within each directory (so the order
     is stable, like `find | sort`); one listing per open directory level is
     held, never the whole tree."""
@@ -149,7 +191,11 @@ def _walk(root: Path, guard: PathGuard) -> Iterator[Item]:
         if e.is_dir(follow_symlinks=False):
             stack.append(listing(e.path))
         elif e.is_file() or e.is_symlink():
-            yield Item(os.path.relpath(e.path, root), guard.check(e.path, root))
+            rel = os.path.relpath(e.path, root)
+            if looks_like_image(e.path, e.name):
+                yield Item(rel, guard.check(e.path, root))
+            else:
+                skipped.add(rel)
 
 
 def _rows(manifest: Path) -> Iterator[dict[str, object]]:
