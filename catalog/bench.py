@@ -44,12 +44,19 @@ class Bench:
 
 
 def _images(folder: Path, limit: int | None) -> list[Path]:
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    from worker.sources import looks_like_image
+
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and looks_like_image(str(p), p.name)
+    )
     return files[:limit] if limit else files
 
 
-def _floor(paths: list[Path], onnx: Path, size: tuple[int, int]) -> tuple[float, float]:
-    """Per-image seconds of decode and of inference, each on one core."""
+def _floor(paths: list[Path], onnx: Path, size: tuple[int, int], batch: int) -> tuple[float, float]:
+    """Per-image seconds of decode and of inference (at the workers' batch
+    size), each on one core."""
     t = time.perf_counter()
     arrays = []
     for p in paths:
@@ -60,10 +67,10 @@ def _floor(paths: list[Path], onnx: Path, size: tuple[int, int]) -> tuple[float,
     t_decode = (time.perf_counter() - t) / len(paths)
     clf = OnnxClassifier.load(onnx, intra_op_threads=1)
     x = np.stack(arrays)
-    clf.predict(x[:64])  # warm-up
+    clf.predict(x[:batch])  # warm-up
     t = time.perf_counter()
-    for i in range(0, len(x), 64):
-        clf.predict(x[i : i + 64])
+    for i in range(0, len(x), batch):
+        clf.predict(x[i : i + batch])
     t_infer = (time.perf_counter() - t) / len(x)
     return t_decode, t_infer
 
@@ -233,7 +240,7 @@ def run_bench(
     }
 
     echo(f"floor: decode and infer {len(paths)} images on one core")
-    t_dec, t_inf = _floor(paths, ref.onnx, size)
+    t_dec, t_inf = _floor(paths, ref.onnx, size, settings.batch_size)
     b.facts.update(t_decode_ms=1000 * t_dec, t_infer_ms=1000 * t_inf)
     b.add("floor", cores / (t_dec + t_inf), f"{cores} / ({t_dec * 1e3:.2f} + {t_inf * 1e3:.2f} ms)")
 
