@@ -168,7 +168,6 @@ def start_worker(
             env=env,
             stdout=f,
             stderr=subprocess.STDOUT,
-            cwd=str(Path(__file__).resolve().parent.parent),
             preexec_fn=pin,
         )
     return WorkerProcess(proc, log, temp_log)

@@ -65,7 +65,8 @@ def retrain_via_workers(
         try:
             res = client.app.send_task(
                 "worker.tasks.retrain",
-                args=[name, str(data_dir) if data_dir else None],
+                # absolute: the worker may run elsewhere, in another directory
+                args=[name, str(data_dir.resolve()) if data_dir else None],
                 queue="training",
             )
             out: dict[str, Any] = res.get(
