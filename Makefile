@@ -33,8 +33,11 @@ pytest: $(STAMP)
 
 test: lint types pytest
 
+# e.g. make bench BENCH_IMAGES=../shared/datasets/clothing-small BENCH_MODEL=clothing
+BENCH_IMAGES ?= ../shared/datasets/clothing-small
+BENCH_MODEL  ?= clothing
 bench: $(STAMP)
-	$(BIN)/catalog bench
+	$(BIN)/catalog bench --images $(BENCH_IMAGES) --model $(BENCH_MODEL)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -50,6 +50,12 @@ def _split_images(
 ) -> tuple[np.ndarray, np.ndarray]:
     rows = _read_json(run_dir / f"split_{split}.json")[:limit]
     index = {c: i for i, c in enumerate(class_names)}
+    missing = [r["path"] for r in rows if not Path(r["path"]).is_file()]
+    if missing:
+        raise CatalogError(
+            f"{len(missing)} {split} image(s) of the run are gone (e.g. {missing[0]}): "
+            "export checks parity on them, so the training data must still be in place"
+        )
     x = (
         np.stack([preprocess_file(r["path"], size) for r in rows])
         if rows

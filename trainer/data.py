@@ -69,9 +69,10 @@ def scan(data_dir: Path) -> tuple[list[str], list[Item]]:
     """One sub-folder per class; names may have spaces and any case.
 
     Returns class names in index order (sorted, so the order is stable) and
-    every regular file below each class folder, recursively.
+    every regular file below each class folder, recursively. Paths are
+    absolute, so split files stay valid from any working directory.
     """
-    data_dir = Path(data_dir)
+    data_dir = Path(data_dir).resolve()
     classes = sorted(
         p.name for p in data_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
     )
