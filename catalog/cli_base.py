@@ -34,6 +34,8 @@ def _setup_logging() -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    # tf2onnx narrates every graph rewrite at INFO: keep our own INFO readable.
+    logging.getLogger("tf2onnx").setLevel(logging.WARNING)
 
 
 @click.group(

@@ -239,3 +239,38 @@ def test_submit_enqueues_over_20000_items_per_second(
     assert sub.total == 200_000 and sub.chunks == 782
     rate = sub.total / sub.seconds
     assert rate >= 20_000, f"{rate:.0f} items/s"
+
+
+def test_cli_submit_status_results_against_running_workers(
+    redis_url: str, celery_worker: Any, exported: Any, sample_catalog: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "CATALOG_BROKER_URL": redis_url,
+        "CATALOG_ALLOWED_ROOTS": str(sample_catalog),
+    }
+
+    def catalog(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "catalog.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    sub = catalog("submit", str(sample_catalog), "--model", str(exported.ref.onnx))
+    assert sub.returncode == 0, sub.stderr
+    job = sub.stdout.strip()
+    assert len(job) == 16
+    st = catalog("status", job, "--watch")
+    assert st.returncode == 0 and "[done]" in st.stdout and "(120 labeled, 5 failed)" in st.stdout
+    out = tmp_path / "r.csv"
+    res = catalog("results", job, "--out", str(out))
+    assert res.returncode == 0 and len(list(read_rows(out))) == 125
+    assert job in catalog("jobs").stdout
+    bad = catalog("results", "nope", "--out", str(out))
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1

@@ -34,8 +34,8 @@ else
   redis.call('HINCRBY', KEYS[1], 'done', ok)
   redis.call('HINCRBY', KEYS[1], 'failed', err)
   redis.call('HINCRBY', KEYS[1], 'done_chunks', 1)
-  if not redis.call('HGET', KEYS[1], 'started_at') then
-    redis.call('HSET', KEYS[1], 'started_at', ARGV[6])
+  if not redis.call('HGET', KEYS[1], 'first_result_at') then
+    redis.call('HSET', KEYS[1], 'first_result_at', ARGV[6])
   end
 end
 local j = redis.call('HMGET', KEYS[1], 'done_chunks', 'chunks', 'state')
@@ -68,7 +68,7 @@ class JobStatus:
     model_version: str
     catalog: str
     created_at: float
-    started_at: float | None
+    started_at: float | None  # when the first chunk's rows arrived
     finished_at: float | None
     updated_at: float | None
     skipped: int = 0
@@ -79,13 +79,13 @@ class JobStatus:
 
     @property
     def elapsed(self) -> float:
-        start = self.started_at or self.created_at
+        """Seconds since the job was created (submission included)."""
         end = self.finished_at or time.time()
-        return max(0.0, end - start)
+        return max(0.0, end - self.created_at)
 
     @property
     def rate(self) -> float:
-        """Items per second since the first chunk finished... from job start."""
+        """Items per second since the job was created."""
         return self.processed / self.elapsed if self.elapsed > 0 else 0.0
 
     @property
@@ -183,7 +183,7 @@ class Ledger:
             model_version=h.get("model_version", ""),
             catalog=h.get("catalog", ""),
             created_at=float(h.get("created_at", 0)),
-            started_at=_f(h.get("started_at")),
+            started_at=_f(h.get("first_result_at")),
             finished_at=_f(h.get("finished_at")),
             updated_at=_f(h.get("updated_at")),
             skipped=int(h.get("skipped", 0)),
