@@ -56,7 +56,18 @@ def celery_config(s: Settings) -> dict[str, Any]:
     check_time_limits(s)
     broker = s.broker_url or "redis://127.0.0.1:6379/0"
     transport = {"visibility_timeout": s.visibility_timeout_s}
+    tls: dict[str, Any] = {}
+    if broker.startswith("rediss://") and "ssl_cert_reqs" not in broker:
+        # TLS to Redis: verify the server's certificate unless the URL says
+        # otherwise (kombu and the Redis result backend both need to be told).
+        import ssl
+
+        tls = {
+            "broker_use_ssl": {"ssl_cert_reqs": ssl.CERT_REQUIRED},
+            "redis_backend_use_ssl": {"ssl_cert_reqs": ssl.CERT_REQUIRED},
+        }
     return {
+        **tls,
         "broker_url": broker,
         "result_backend": s.result_backend or broker,
         "broker_transport_options": transport,
