@@ -44,14 +44,13 @@ class Bench:
 
 
 def _images(folder: Path, limit: int | None) -> list[Path]:
-    from worker.sources import looks_like_image
+    """The items a labeling job on `folder` would have, by the same walk."""
+    from itertools import islice
 
-    files = sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not p.name.startswith(".") and looks_like_image(str(p), p.name)
-    )
-    return files[:limit] if limit else files
+    from worker.sources import PathGuard, iter_items
+
+    items = iter_items(folder, PathGuard([folder], allow_private_urls=False))
+    return [Path(i.path) for i in islice(items, limit)]
 
 
 def _floor(paths: list[Path], onnx: Path, size: tuple[int, int], batch: int) -> tuple[float, float]:

@@ -175,10 +175,9 @@ def cancel(job_id: str) -> None:
 def worker(concurrency: int | None, queues: str, loglevel: str) -> None:
     """Run a Celery worker with our defaults (prefork, prefetch 1, late acks)."""
     from models.settings import cpu_count, get_settings
-    from worker.celery import app, check_time_limits
+    from worker.celery import app  # importing it checks the time limits
 
     s = get_settings()
-    check_time_limits(s)
     n = concurrency or s.concurrency or cpu_count()
     if "training" in queues.split(","):
         n = 1  # one training run at a time per machine

@@ -110,7 +110,6 @@ app.conf.update(celery_config(get_settings()))
 def _pin_threads(sender: Any = None, instance: Any = None, **_: Any) -> None:
     """Before the pool forks: give each process cores // concurrency ORT threads
     (processes x threads <= cores) unless CATALOG_INTRA_OP_THREADS says otherwise."""
-    check_time_limits(get_settings())
     if not os.environ.get("CATALOG_INTRA_OP_THREADS"):
         concurrency = getattr(instance, "concurrency", None) or cpu_count()
         os.environ["CATALOG_INTRA_OP_THREADS"] = str(max(1, cpu_count() // int(concurrency)))

@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from worker.sources import forbidden_address, is_url
+from worker.sources import internal_address, is_url
 
 RETRIES = 3
 
@@ -54,12 +54,11 @@ def _check_host(url: str, allow_private: bool) -> None:
         return
     host = urlsplit(url).hostname or ""
     try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        bad = internal_address(host)
     except socket.gaierror as e:
         raise FetchError("fetch_error", f"cannot resolve {host}: {e}") from None
-    for info in infos:
-        if forbidden_address(str(info[4][0])):
-            raise FetchError("forbidden", f"{host} resolves to internal address {info[4][0]}")
+    if bad:
+        raise FetchError("forbidden", f"{host} resolves to internal address {bad}")
 
 
 def fetch_url(url: str, timeout: float, max_bytes: int, allow_private: bool) -> bytes:

@@ -34,9 +34,6 @@ else
   redis.call('HINCRBY', KEYS[1], 'done', ok)
   redis.call('HINCRBY', KEYS[1], 'failed', err)
   redis.call('HINCRBY', KEYS[1], 'done_chunks', 1)
-  if not redis.call('HGET', KEYS[1], 'first_result_at') then
-    redis.call('HSET', KEYS[1], 'first_result_at', ARGV[6])
-  end
 end
 local j = redis.call('HMGET', KEYS[1], 'done_chunks', 'chunks', 'state')
 if j[3] == 'running' and tonumber(j[1]) >= tonumber(j[2]) then
@@ -68,7 +65,6 @@ class JobStatus:
     model_version: str
     catalog: str
     created_at: float
-    started_at: float | None  # when the first chunk's rows arrived
     finished_at: float | None
     updated_at: float | None
     skipped: int = 0
@@ -183,15 +179,10 @@ class Ledger:
             model_version=h.get("model_version", ""),
             catalog=h.get("catalog", ""),
             created_at=float(h.get("created_at", 0)),
-            started_at=_f(h.get("first_result_at")),
             finished_at=_f(h.get("finished_at")),
             updated_at=_f(h.get("updated_at")),
             skipped=int(h.get("skipped", 0)),
         )
-
-    def field(self, job_id: str, name: str) -> str | None:
-        v = self.r.hget(job_key(job_id), name)
-        return v.decode() if isinstance(v, bytes) else v
 
     def jobs(self, limit: int = 50) -> list[str]:
         ids = self.r.zrevrange(f"{PREFIX}jobs", 0, limit - 1)

@@ -47,6 +47,15 @@ def forbidden_address(ip: str) -> bool:
     )
 
 
+def internal_address(host: str, port: int | None = None) -> str | None:
+    """The first private/loopback/link-local address `host` resolves to, if any.
+    Raises `socket.gaierror` when it does not resolve."""
+    for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP):
+        if forbidden_address(str(info[4][0])):
+            return str(info[4][0])
+    return None
+
+
 def check_url(url: str, allow_private: bool) -> None:
     """Refuse non-http(s) URLs and hosts that resolve to internal addresses."""
     parts = urlsplit(url)
@@ -55,15 +64,14 @@ def check_url(url: str, allow_private: bool) -> None:
     if allow_private:
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 80, proto=socket.IPPROTO_TCP)
+        bad = internal_address(parts.hostname, parts.port or 80)
     except socket.gaierror:
         return  # unresolvable now: fetching will fail and yield an error row
-    for info in infos:
-        if forbidden_address(str(info[4][0])):
-            raise SubmitError(
-                f"URL {url!r} resolves to {info[4][0]}, a private/loopback/link-local "
-                "address (set CATALOG_ALLOW_PRIVATE_URLS=1 to allow)"
-            )
+    if bad:
+        raise SubmitError(
+            f"URL {url!r} resolves to {bad}, a private/loopback/link-local "
+            "address (set CATALOG_ALLOW_PRIVATE_URLS=1 to allow)"
+        )
 
 
 class PathGuard:

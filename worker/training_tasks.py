@@ -19,14 +19,15 @@ LOCK_PREFIX = "catalog:retrain-slot:"
 
 
 def data_dir_for(name: str, override: str | None = None) -> Path:
-    s = get_settings()
+    """--data, else CATALOG_RETRAIN_DATA: one folder, or "name=DIR;..." per model."""
     if override:
         return Path(override)
-    per_model = parse_map(s.retrain_data, "CATALOG_RETRAIN_DATA") if "=" in s.retrain_data else {}
+    data = get_settings().retrain_data
+    if data and "=" not in data:
+        return Path(data)
+    per_model = parse_map(data, "CATALOG_RETRAIN_DATA")
     if name in per_model:
         return Path(per_model[name])
-    if s.retrain_data and "=" not in s.retrain_data:
-        return Path(s.retrain_data)
     raise CatalogError(f"no training data for {name}: set CATALOG_RETRAIN_DATA or pass --data")
 
 
